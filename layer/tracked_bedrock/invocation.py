@@ -1,0 +1,130 @@
+"""One handler invocation: its trace id, its user, the events of its Bedrock calls, and their delivery.
+
+Every Bedrock call made while an invocation is open shares its ``$ai_trace_id``. When the invocation ends, its
+events are handed to the current delivery path: posted before the handler returns (the default), or after the
+response by the internal Lambda extension (see ``extension.py``). Analytics never raises into the operation.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from .analytics import Generation, generation_event
+from .delivery import deliver, log_undelivered
+from .observability import MetricUnit, logger, new_metrics
+from .settings import get_settings
+
+R = TypeVar("R")
+
+
+@dataclass(slots=True)
+class Invocation:
+    """The state of one handler invocation."""
+
+    operation: str
+    user_id: str | None = None
+    request_id: str | None = None
+    trace_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    events: list[dict[str, Any]] = field(default_factory=list)
+    calls: int = 0
+
+    def record(self, gen: Generation) -> None:
+        """Account for one finished Bedrock call: a log line, metrics, and (if enabled) a PostHog event."""
+        self.calls += 1
+        cost = gen.cost.total_usd if gen.cost else 0.0
+        logger.info(
+            "Bedrock call",
+            extra={
+                "operation": gen.operation,
+                "ai_trace_id": gen.trace_id,
+                "model_id": gen.model_id,
+                "input_tokens": gen.input_tokens,
+                "output_tokens": gen.output_tokens,
+                "cost_usd": cost,
+                "latency_s": round(gen.latency_s, 4),
+                "retry_attempts": gen.retry_attempts,
+                "stop_reason": gen.stop_reason,
+                "error_code": gen.error_code,
+            },
+        )
+        metrics = new_metrics(gen.operation)
+        metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=gen.input_tokens)
+        metrics.add_metric(name="OutputTokens", unit=MetricUnit.Count, value=gen.output_tokens)
+        metrics.add_metric(name="CostUSD", unit=MetricUnit.NoUnit, value=cost)
+        metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=gen.latency_s * 1000)
+        metrics.add_metric(name="Retries", unit=MetricUnit.Count, value=gen.retry_attempts)
+        metrics.add_metric(name="Errors", unit=MetricUnit.Count, value=int(gen.is_error))
+        metrics.flush_metrics()
+        settings = get_settings()
+        if settings.analytics_enabled:
+            self.events.append(generation_event(gen, settings, self.user_id))
+
+
+_current: contextvars.ContextVar[Invocation | None] = contextvars.ContextVar("tracked_invocation", default=None)
+
+
+def current_invocation() -> Invocation | None:
+    """The invocation open in this context, if any."""
+    return _current.get()
+
+
+def deliver_in_handler(invocation: Invocation) -> None:
+    """Default delivery path: post now, before the handler returns, within the configured budget."""
+    deliver(invocation.events, get_settings())
+
+
+_handoff: Callable[[Invocation], None] = deliver_in_handler
+
+
+def set_handoff(handoff: Callable[[Invocation], None] | None) -> None:
+    """Choose where finished invocations go (the extension installs itself here); None restores the default."""
+    global _handoff
+    _handoff = handoff or deliver_in_handler
+
+
+def finish(invocation: Invocation) -> None:
+    """Hand the invocation's events to the delivery path. Never raises."""
+    if not invocation.events:
+        return
+    try:
+        _handoff(invocation)
+    except Exception as exc:
+        logger.warning("Analytics delivery failed", extra={"error": repr(exc)})
+        log_undelivered(invocation.events, repr(exc))
+
+
+@contextmanager
+def tracked_invocation(
+    operation: str, *, user_id: str | None = None, request_id: str | None = None
+) -> Iterator[Invocation]:
+    """Open an invocation: Bedrock calls inside share one trace id; its events are delivered at the end."""
+    invocation = Invocation(operation=operation, user_id=user_id, request_id=request_id)
+    token = _current.set(invocation)
+    try:
+        yield invocation
+    finally:
+        _current.reset(token)
+        finish(invocation)
+
+
+def track_invocation(operation: str) -> Callable[[Callable[[Any, Any], R]], Callable[[Any, Any], R]]:
+    """Decorator for a plain Lambda handler ``(event, context)``: one tracked invocation per call.
+
+    AppSync resolvers get this from ``appsync_operation``, which also reads the user from the identity.
+    """
+
+    def decorate(handler: Callable[[Any, Any], R]) -> Callable[[Any, Any], R]:
+        @functools.wraps(handler)
+        def wrapper(event: Any, context: Any) -> R:
+            with tracked_invocation(operation, request_id=getattr(context, "aws_request_id", None)):
+                return handler(event, context)
+
+        return wrapper
+
+    return decorate
