@@ -13,6 +13,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ValidationError
 
 from .errors import InvalidInputError
+from .extension import start_delivery_extension
 from .invocation import tracked_invocation
 from .observability import logger
 from .structured import describe_errors
@@ -48,16 +49,19 @@ def appsync_operation(field_name: str, arguments: type[A], run: Callable[[A], Ba
     identity ``sub`` (none for API-key or IAM callers). A model result is returned as JSON by alias.
     """
 
+    # Handlers are built at import, i.e. during Lambda's init phase: the only time an extension may register.
+    start_delivery_extension()
+
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.APPSYNC_RESOLVER)
     def lambda_handler(event: dict[str, Any], context: Any) -> Any:
-        requested = (event.get("info") or {}).get("fieldName")
-        if requested not in (None, field_name):
-            raise InvalidInputError(f"this function resolves {field_name}, not {requested}")
-        args = validate_arguments(arguments, event.get("arguments"))
         identity = event.get("identity") or {}
         user_id = identity.get("sub") if isinstance(identity, dict) else None
+        # Validation happens inside the invocation so that the delivery path always sees it end.
         with tracked_invocation(field_name, user_id=user_id, request_id=getattr(context, "aws_request_id", None)):
-            result = run(args)
+            requested = (event.get("info") or {}).get("fieldName")
+            if requested not in (None, field_name):
+                raise InvalidInputError(f"this function resolves {field_name}, not {requested}")
+            result = run(validate_arguments(arguments, event.get("arguments")))
         return result.model_dump(mode="json", by_alias=True) if isinstance(result, BaseModel) else result
 
     return lambda_handler

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from .analytics import Generation, generation_event
 from .delivery import deliver, log_undelivered
@@ -74,29 +74,39 @@ def current_invocation() -> Invocation | None:
     return _current.get()
 
 
-def deliver_in_handler(invocation: Invocation) -> None:
-    """Default delivery path: post now, before the handler returns, within the configured budget."""
-    deliver(invocation.events, get_settings())
+class DeliveryPath(Protocol):
+    """Where an invocation's events go. ``opened`` runs when it starts, ``closed`` when it ends (always)."""
+
+    def opened(self, invocation: Invocation) -> None: ...
+
+    def closed(self, invocation: Invocation) -> None: ...
 
 
-_handoff: Callable[[Invocation], None] = deliver_in_handler
+class InHandlerDelivery:
+    """Default path: post the events before the handler returns, within the configured budget, so none is
+    stranded when Lambda freezes the environment."""
+
+    def opened(self, invocation: Invocation) -> None:
+        pass
+
+    def closed(self, invocation: Invocation) -> None:
+        if invocation.events:
+            deliver(invocation.events, get_settings())
 
 
-def set_handoff(handoff: Callable[[Invocation], None] | None) -> None:
-    """Choose where finished invocations go (the extension installs itself here); None restores the default."""
-    global _handoff
-    _handoff = handoff or deliver_in_handler
+IN_HANDLER = InHandlerDelivery()
+_path: DeliveryPath = IN_HANDLER
 
 
-def finish(invocation: Invocation) -> None:
-    """Hand the invocation's events to the delivery path. Never raises."""
-    if not invocation.events:
-        return
-    try:
-        _handoff(invocation)
-    except Exception as exc:
-        logger.warning("Analytics delivery failed", extra={"error": repr(exc)})
-        log_undelivered(invocation.events, repr(exc))
+def set_delivery_path(path: DeliveryPath | None) -> None:
+    """Install a delivery path (the extension does, at init); None restores in-handler delivery."""
+    global _path
+    _path = path or IN_HANDLER
+
+
+def delivery_path() -> DeliveryPath:
+    """The delivery path in use."""
+    return _path
 
 
 @contextmanager
@@ -105,12 +115,24 @@ def tracked_invocation(
 ) -> Iterator[Invocation]:
     """Open an invocation: Bedrock calls inside share one trace id; its events are delivered at the end."""
     invocation = Invocation(operation=operation, user_id=user_id, request_id=request_id)
+    # Invocations without a Lambda request id (scripts, tests) cannot be matched by the extension.
+    path = _path if request_id is not None else IN_HANDLER
+    _notify(path.opened, invocation)
     token = _current.set(invocation)
     try:
         yield invocation
     finally:
         _current.reset(token)
-        finish(invocation)
+        _notify(path.closed, invocation)
+
+
+def _notify(step: Callable[[Invocation], None], invocation: Invocation) -> None:
+    """Run a delivery step; analytics never raises into the operation, and never loses events silently."""
+    try:
+        step(invocation)
+    except Exception as exc:
+        logger.warning("Analytics delivery failed", extra={"error": repr(exc)})
+        log_undelivered(invocation.events, repr(exc))
 
 
 def track_invocation(operation: str) -> Callable[[Callable[[Any, Any], R]], Callable[[Any, Any], R]]:
@@ -120,6 +142,10 @@ def track_invocation(operation: str) -> Callable[[Callable[[Any, Any], R]], Call
     """
 
     def decorate(handler: Callable[[Any, Any], R]) -> Callable[[Any, Any], R]:
+        from .extension import start_delivery_extension
+
+        start_delivery_extension()  # applied at import: Lambda's init phase
+
         @functools.wraps(handler)
         def wrapper(event: Any, context: Any) -> R:
             with tracked_invocation(operation, request_id=getattr(context, "aws_request_id", None)):
