@@ -37,3 +37,14 @@ lint: $(VENV)/.installed ## ruff over the whole tree
 
 typecheck: $(VENV)/.installed ## mypy (strict) over the layers
 	$(VENV)/bin/mypy
+
+# ---------------------------------------------------------------- infrastructure (template.yaml)
+.PHONY: validate build
+
+validate: $(VENV)/.installed $(SAM_VENV)/.installed ## Lint template.yaml with cfn-lint and sam validate --lint (offline)
+	$(VENV)/bin/cfn-lint template.yaml
+	$(SAM) validate --lint --region eu-west-1
+
+# No container: SAM installs the layers' arm64 wheels with the python3.13 that .python-version selects.
+build: $(SAM_VENV)/.installed ## sam build: the twelve functions and both layers into .aws-sam/build
+	$(SAM) build
