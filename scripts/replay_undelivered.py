@@ -1,9 +1,10 @@
 """Replay PostHog events that the layer could not deliver, from the function logs.
 
 The layer writes each undelivered event as a JSON log line carrying ``posthog_undelivered_event``. Feed this
-script those lines (files, or stdin), e.g. from CloudWatch Logs:
+script those lines (files, or stdin), e.g. from CloudWatch Logs (all twelve functions log to one group, the
+stack's ``FunctionsLogGroupName`` output):
 
-    aws logs filter-log-events --log-group-name /aws/lambda/<function> \
+    aws logs filter-log-events --log-group-name <FunctionsLogGroupName> \
         --filter-pattern '{ $.posthog_undelivered_event.event = "$ai_generation" }' \
         --query 'events[].message' --output text | python scripts/replay_undelivered.py -
 

@@ -7,6 +7,7 @@ Generic: it knows nothing of the operations that use it.
 from .bedrock import invoke_bedrock
 from .errors import (
     BedrockCallError,
+    DeadlineError,
     IncompleteOutputError,
     InvalidInputError,
     SettingsError,
@@ -19,6 +20,7 @@ from .settings import Settings, get_settings
 
 __all__ = [
     "BedrockCallError",
+    "DeadlineError",
     "IncompleteOutputError",
     "InvalidInputError",
     "Settings",

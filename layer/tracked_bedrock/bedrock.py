@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from .analytics import Generation
 from .clients import bedrock_client, http_attempts
-from .errors import BedrockCallError, IncompleteOutputError, SettingsError, StructuredOutputError
+from .errors import BedrockCallError, DeadlineError, IncompleteOutputError, SettingsError, StructuredOutputError
 from .invocation import Invocation, current_invocation, tracked_invocation
 from .observability import logger
 from .pricing import ModelRef
@@ -246,6 +246,8 @@ def _timed(gen: Generation, send: Callable[[], dict[str, Any]]) -> dict[str, Any
         raise _client_error(gen, exc) from exc
     except BotoCoreError as exc:
         raise _transport_error(gen, exc) from exc
+    except DeadlineError as exc:
+        raise _fail(gen, code="DeadlineExceeded", status=504, retryable=True, detail=exc.detail) from exc
     finally:
         gen.latency_s = time.monotonic() - started
         if not gen.retry_attempts:

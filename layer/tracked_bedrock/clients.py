@@ -10,11 +10,27 @@ from .settings import get_settings
 
 # Attempts botocore made for the current call, counted by an event hook: errors raised before any response
 # (timeouts, refused connections) carry no ResponseMetadata.RetryAttempts.
+# Time kept back, beyond the delivery budget, for recording the call and returning.
+DEADLINE_RESERVE_SECONDS = 1.0
 http_attempts: contextvars.ContextVar[int] = contextvars.ContextVar("http_attempts", default=0)
 
 
 def _count_attempt(**_: Any) -> None:
     http_attempts.set(http_attempts.get() + 1)
+
+
+def _guard_deadline(**_: Any) -> None:
+    # botocore retries a read timeout (20 s by default) without knowing Lambda's timeout (25 s): a retry started
+    # that late would be killed mid-call, with no event sent. Stop before sending when too little time is left
+    # to also deliver the analytics.
+    from .errors import DeadlineError
+    from .invocation import current_invocation
+
+    invocation = current_invocation()
+    left = invocation.seconds_left() if invocation is not None else None
+    reserve = get_settings().posthog_delivery_timeout + DEADLINE_RESERVE_SECONDS
+    if left is not None and left < reserve:
+        raise DeadlineError(f"{left:.1f} s left before the Lambda timeout, {reserve:.1f} s needed")
 
 
 @lru_cache(maxsize=1)
@@ -37,5 +53,6 @@ def bedrock_client() -> Any:
             user_agent_extra="tracked-bedrock",
         ),
     )
+    client.meta.events.register("before-send.bedrock-runtime", _guard_deadline)
     client.meta.events.register("before-send.bedrock-runtime", _count_attempt)
     return client

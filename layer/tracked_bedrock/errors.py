@@ -84,3 +84,10 @@ class IncompleteOutputError(TrackedBedrockError):
         )
         super().__init__(f"stopped with {stop_reason}: {hint}")
         self.stop_reason = stop_reason
+
+
+class DeadlineError(TrackedBedrockError):
+    """Too little of the Lambda invocation's time is left to make (or retry) a Bedrock call."""
+
+    error_type = "DeadlineExceeded"
+    retryable = True

@@ -57,7 +57,7 @@ def appsync_operation(field_name: str, arguments: type[A], run: Callable[[A], Ba
         identity = event.get("identity") or {}
         user_id = identity.get("sub") if isinstance(identity, dict) else None
         # Validation happens inside the invocation so that the delivery path always sees it end.
-        with tracked_invocation(field_name, user_id=user_id, request_id=getattr(context, "aws_request_id", None)):
+        with tracked_invocation(field_name, user_id=user_id, context=context):
             requested = (event.get("info") or {}).get("fieldName")
             if requested not in (None, field_name):
                 raise InvalidInputError(f"this function resolves {field_name}, not {requested}")

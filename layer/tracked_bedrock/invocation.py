@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,9 +31,15 @@ class Invocation:
     operation: str
     user_id: str | None = None
     request_id: str | None = None
+    #: time.monotonic() value at which Lambda will stop the invocation, when known.
+    deadline: float | None = None
     trace_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     events: list[dict[str, Any]] = field(default_factory=list)
     calls: int = 0
+
+    def seconds_left(self) -> float | None:
+        """Time left before Lambda's timeout, or None outside Lambda."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
 
     def record(self, gen: Generation) -> None:
         """Account for one finished Bedrock call: a log line, metrics, and (if enabled) a PostHog event."""
@@ -111,10 +118,19 @@ def delivery_path() -> DeliveryPath:
 
 @contextmanager
 def tracked_invocation(
-    operation: str, *, user_id: str | None = None, request_id: str | None = None
+    operation: str, *, user_id: str | None = None, request_id: str | None = None, context: Any = None
 ) -> Iterator[Invocation]:
-    """Open an invocation: Bedrock calls inside share one trace id; its events are delivered at the end."""
-    invocation = Invocation(operation=operation, user_id=user_id, request_id=request_id)
+    """Open an invocation: Bedrock calls inside share one trace id; its events are delivered at the end.
+
+    Given the Lambda ``context``, the request id and the deadline come from it.
+    """
+    deadline = None
+    if context is not None:
+        request_id = request_id or getattr(context, "aws_request_id", None)
+        remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+        if callable(remaining_ms):
+            deadline = time.monotonic() + remaining_ms() / 1000
+    invocation = Invocation(operation=operation, user_id=user_id, request_id=request_id, deadline=deadline)
     # Invocations without a Lambda request id (scripts, tests) cannot be matched by the extension.
     path = _path if request_id is not None else IN_HANDLER
     _notify(path.opened, invocation)
@@ -148,7 +164,7 @@ def track_invocation(operation: str) -> Callable[[Callable[[Any, Any], R]], Call
 
         @functools.wraps(handler)
         def wrapper(event: Any, context: Any) -> R:
-            with tracked_invocation(operation, request_id=getattr(context, "aws_request_id", None)):
+            with tracked_invocation(operation, context=context):
                 return handler(event, context)
 
         return wrapper

@@ -9,6 +9,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from loopback.bedrock import BedrockStandIn
+from loopback.context import LambdaContext
 from loopback.posthog import PostHogSink
 from tests.conftest import undelivered_from_logs
 from tracked_bedrock import (
@@ -343,3 +344,35 @@ def test_failing_posthog_leaves_the_result_intact_bounded_and_logged(
     (logged,) = undelivered_from_logs(caplog)
     assert logged == invocation.events[0]
     assert logged["properties"]["$ai_trace_id"] == invocation.trace_id
+
+
+def test_no_call_starts_when_the_lambda_deadline_is_too_close(
+    bedrock: BedrockStandIn, posthog: PostHogSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POSTHOG_DELIVERY_TIMEOUT", "0.5")  # reserve: 0.5 s + 1 s
+    with pytest.raises(BedrockCallError) as caught:  # noqa: SIM117
+        with tracked_invocation("generateCv", context=LambdaContext(timeout_s=1.2)):
+            invoke_bedrock(system_prompt="s", user_content="u")
+    assert caught.value.code == "DeadlineExceeded"
+    assert caught.value.retryable
+    assert bedrock.requests == []
+    assert _one_event(posthog)["properties"]["$ai_http_status"] == 504
+
+
+def test_a_retry_that_would_outlive_the_lambda_timeout_is_not_sent(
+    bedrock: BedrockStandIn, posthog: PostHogSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a 1 s read timeout, 3 attempts, and 2.2 s left in the invocation
+    monkeypatch.setenv("BEDROCK_READ_TIMEOUT", "1")
+    monkeypatch.setenv("POSTHOG_DELIVERY_TIMEOUT", "0.2")
+    bedrock.inject_delay(3.0)
+    # WHEN the first attempt times out
+    with pytest.raises(BedrockCallError) as caught:  # noqa: SIM117
+        with tracked_invocation("generateCv", context=LambdaContext(timeout_s=2.2)):
+            invoke_bedrock(system_prompt="s", user_content="u")
+    # THEN botocore's retry is stopped before it is sent, and the event still goes out in time
+    assert caught.value.code == "DeadlineExceeded"
+    assert len(bedrock.requests) == 1
+    props = _one_event(posthog)["properties"]
+    assert props["bedrock_retry_attempts"] == 0
+    assert props["$ai_is_error"] is True
