@@ -16,9 +16,13 @@ from typing import Any
 
 from graphql import (
     FieldNode,
+    GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLResolveInfo,
+    GraphQLSchema,
     SelectionSetNode,
     build_schema,
+    get_named_type,
     graphql_sync,
     print_ast,
 )
@@ -50,7 +54,7 @@ def _selection_paths(selection_set: SelectionSetNode | None, prefix: str = "") -
 
 
 def resolver_event(
-    info: GraphQLResolveInfo, arguments: Mapping[str, Any], identity: Mapping[str, Any] | None
+    info: GraphQLResolveInfo[Any], arguments: Mapping[str, Any], identity: Mapping[str, Any] | None
 ) -> dict[str, Any]:
     """The event AppSync sends a direct Lambda resolver (no mapping templates) for this field."""
     node = info.field_nodes[0]
@@ -65,13 +69,33 @@ def resolver_event(
         "info": {
             "fieldName": info.field_name,
             "parentTypeName": info.parent_type.name,
-            "variables": dict(info.variable_values or {}),
+            # graphql-core 3.3 keeps the coerced values apart from their sources.
+            "variables": dict(info.variable_values.coerced),
             "selectionSetList": _selection_paths(node.selection_set),
             "selectionSetGraphQL": print_ast(node.selection_set) if node.selection_set else "",
         },
         "prev": None,
         "stash": {},
     }
+
+
+def _selection(output_type: GraphQLOutputType) -> str:
+    named = get_named_type(output_type)
+    if not isinstance(named, GraphQLObjectType):
+        return ""
+    return "{ " + " ".join(f"{name} {_selection(field.type)}".strip() for name, field in named.fields.items()) + " }"
+
+
+def query_for(schema: GraphQLSchema, field_name: str, arguments: Mapping[str, Any]) -> str:
+    """A query document selecting every field of ``field_name``'s result, with ``arguments`` as variables."""
+    query = schema.query_type
+    assert query is not None
+    gql_field = query.fields[field_name]
+    names = [name for name in gql_field.args if name in arguments]
+    declared = ", ".join(f"${name}: {gql_field.args[name].type}" for name in names)
+    passed = ", ".join(f"{name}: ${name}" for name in names)
+    header = f"query Run{field_name[0].upper()}{field_name[1:]}" + (f"({declared})" if names else "")
+    return f"{header} {{ {field_name}" + (f"({passed})" if names else "") + f" {_selection(gql_field.type)} }}"
 
 
 @dataclass
@@ -95,7 +119,7 @@ class AppSyncOffline:
                 gql_field.resolve = self._resolver(self.handlers[name])
 
     def _resolver(self, handler: Handler) -> Callable[..., Any]:
-        def resolve(_source: Any, info: GraphQLResolveInfo, **arguments: Any) -> Any:
+        def resolve(_source: Any, info: GraphQLResolveInfo[Any], **arguments: Any) -> Any:
             event = resolver_event(info, arguments, self.identity)
             self.events.append(event)
             return handler(event, LambdaContext(function_name=info.field_name))

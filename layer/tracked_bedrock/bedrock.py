@@ -17,8 +17,9 @@ from typing import Any, Literal, TypeVar, overload
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
 from pydantic import BaseModel, ValidationError
 
+from . import clients
 from .analytics import Generation
-from .clients import bedrock_client, http_attempts
+from .clients import http_attempts
 from .errors import BedrockCallError, DeadlineError, IncompleteOutputError, SettingsError, StructuredOutputError
 from .invocation import Invocation, current_invocation, tracked_invocation
 from .observability import logger
@@ -50,6 +51,8 @@ INCOMPLETE_STOP_REASONS = frozenset(
         "model_context_window_exceeded",
     }
 )
+# A floor for how fast a model writes (Nova Micro writes ~150-250 tokens/s): sizes the time a retry may need.
+SLOWEST_TOKENS_PER_SECOND = 100
 FEEDBACK = (
     "\n\nYour previous answer was rejected because it did not match the required schema:\n{errors}\n"
     "Answer again, calling the tool `{tool}` exactly once with input that fixes every error.{cut}"
@@ -161,14 +164,17 @@ def _invoke(
         gen = new_generation(user_content)
         with _recorded(invocation, gen):
             _send(gen, ref, inference)
-        if gen.stop_reason in INCOMPLETE_STOP_REASONS:
-            raise IncompleteOutputError(gen.stop_reason or "", max_tokens=inference.max_tokens)
+        if gen.stop_reason in INCOMPLETE_STOP_REASONS or not (gen.output_text or "").strip():
+            raise IncompleteOutputError(gen.stop_reason or "empty answer", max_tokens=inference.max_tokens)
         return gen.output_text or ""
 
     spec = tool_spec(output_model)
     content = user_content
     errors: list[str] = []
     for attempt in (1, 2):
+        if attempt == 2 and not _time_for_another_call(invocation, inference):
+            errors.append("no time left in the invocation for a corrective attempt")
+            break
         gen = new_generation(content, spec, attempt)
         with _recorded(invocation, gen):
             _send(gen, ref, inference)
@@ -186,6 +192,16 @@ def _invoke(
     )
 
 
+def _time_for_another_call(invocation: Invocation, inference: InferenceSettings) -> bool:
+    """Whether a full answer can still arrive before Lambda's timeout (estimated from the token limit)."""
+    left = invocation.seconds_left()
+    if left is None:
+        return True
+    settings = get_settings()
+    answer_s = min(settings.bedrock_read_timeout, (inference.max_tokens or 1000) / SLOWEST_TOKENS_PER_SECOND)
+    return left > answer_s + settings.posthog_delivery_timeout + clients.DEADLINE_RESERVE_SECONDS
+
+
 class _recorded:
     """Context manager: whatever happens inside, the call's Generation is priced and recorded on exit."""
 
@@ -195,9 +211,12 @@ class _recorded:
     def __enter__(self) -> Generation:
         return self.gen
 
-    def __exit__(self, *_: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, _tb: object) -> None:
+        gen = self.gen
+        if exc is not None and gen.error is None:
+            # Failed before or around the HTTP call (no region, bad MODEL_ID ...): the event still says so.
+            gen.error, gen.error_code, gen.http_status = f"{type(exc).__name__}: {exc}", type(exc).__name__, 500
         try:
-            gen = self.gen
             gen.cost = get_settings().price_book.cost(
                 gen.model_id,
                 input_tokens=gen.input_tokens,
@@ -206,13 +225,13 @@ class _recorded:
                 cache_write_tokens=gen.cache_write_tokens,
             )
             self.invocation.record(gen)
-        except Exception as exc:  # analytics must never change the operation's outcome
-            logger.warning("Could not record a Bedrock call", extra={"error": repr(exc)})
+        except Exception as error:  # analytics must never change the operation's outcome
+            logger.warning("Could not record a Bedrock call", extra={"error": repr(error)})
 
 
 def _send(gen: Generation, ref: ModelRef, inference: InferenceSettings) -> None:
     """Make the HTTP call (botocore retries inside), filling ``gen``; failures raise BedrockCallError."""
-    client = bedrock_client()
+    client = clients.bedrock_client()
     gen.base_url = client.meta.endpoint_url
     if gen.api == "converse":
         request = _converse_request(gen, inference)

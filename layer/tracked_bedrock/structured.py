@@ -11,17 +11,38 @@ from pydantic import BaseModel, ValidationError
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 
 
-def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
-    # Some Bedrock models (Nova among them) handle plain nested schemas better than $ref/$defs.
-    if isinstance(node, dict):
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            merged = {**defs[ref.removeprefix("#/$defs/")], **{k: v for k, v in node.items() if k != "$ref"}}
-            return _inline_refs(merged, defs)
-        return {key: _inline_refs(value, defs) for key, value in node.items() if key != "$defs"}
-    if isinstance(node, list):
-        return [_inline_refs(item, defs) for item in node]
-    return node
+_SUBSCHEMA_KEYS = ("items", "additionalProperties", "not")
+_SUBSCHEMA_LISTS = ("anyOf", "allOf", "oneOf", "prefixItems")
+
+
+def compact_schema(node: Any, defs: dict[str, Any]) -> Any:
+    """The schema the model sees: ``$ref`` inlined (Nova handles plain nested schemas better), ``title`` dropped
+    and ``anyOf [T, null]`` reduced to T (fewer input tokens on every call; validation still accepts null)."""
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        rest = {k: v for k, v in node.items() if k != "$ref"}
+        return compact_schema({**defs[ref.removeprefix("#/$defs/")], **rest}, defs)
+    options = node.get("anyOf")
+    if isinstance(options, list):
+        not_null = [option for option in options if option != {"type": "null"}]
+        if len(not_null) == 1 and len(options) == 2:
+            rest = {k: v for k, v in node.items() if k not in ("anyOf", "default")}
+            return compact_schema({**not_null[0], **rest}, defs)
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in ("title", "$defs"):
+            continue
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {name: compact_schema(sub, defs) for name, sub in value.items()}
+        elif key in _SUBSCHEMA_KEYS:
+            out[key] = compact_schema(value, defs)
+        elif key in _SUBSCHEMA_LISTS and isinstance(value, list):
+            out[key] = [compact_schema(sub, defs) for sub in value]
+        else:
+            out[key] = value
+    return out
 
 
 def tool_spec(model: type[BaseModel]) -> dict[str, Any]:
@@ -31,7 +52,7 @@ def tool_spec(model: type[BaseModel]) -> dict[str, Any]:
     return {
         "name": f"emit_{re.sub(r'(?<!^)(?=[A-Z])', '_', model.__name__).lower()}",
         "description": description,
-        "inputSchema": {"json": _inline_refs(schema, schema.get("$defs", {}))},
+        "inputSchema": {"json": compact_schema(schema, schema.get("$defs", {}))},
     }
 
 

@@ -175,7 +175,8 @@ def test_invoke_model_reads_usage_from_headers_when_the_body_is_incomplete(
     bedrock: BedrockStandIn, posthog: PostHogSink
 ) -> None:
     bedrock.inject_malformed(times=1)  # InvokeModel: truncated body, usage headers intact
-    _call(api="invoke_model")
+    with pytest.raises(IncompleteOutputError, match="empty answer"):
+        _call(api="invoke_model")
     props = _one_event(posthog)["properties"]
     assert props["$ai_input_tokens"] > 0
     assert props["$ai_output_tokens"] > 0

@@ -87,8 +87,6 @@ def no_bedrock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("AWS_LAMBDA_RUNTIME_API", raising=False)
     tracked_bedrock.settings.get_settings.cache_clear()
     monkeypatch.setattr(tracked_bedrock.clients, "bedrock_client", fail)
-    # bedrock.py imported the factory by name: replace that reference too, or the patch above does nothing.
-    monkeypatch.setattr(tracked_bedrock.bedrock, "bedrock_client", fail)
     yield
     tracked_bedrock.settings.get_settings.cache_clear()
 
