@@ -1,4 +1,4 @@
-# The front door. Every target sets up what it needs from nothing.
+# The front door. Every target sets up what it needs from nothing (virtual environments included).
 SHELL := /bin/bash
 PYTHON_VERSION := $(shell cat .python-version)
 # pyenv's shim (or any python3.13 on PATH) provides the Lambda runtime's Python.
@@ -8,12 +8,14 @@ PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
+# samconfig.toml environment used by `make deploy`.
+ENV ?= dev
 
 .DEFAULT_GOAL := help
-.PHONY: help test lint typecheck unit integration drills infra
+.PHONY: help venv demo invoke test lint typecheck validate build deploy clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements-dev.txt layer/requirements.txt
 	$(BOOTSTRAP_PYTHON) -m venv $(VENV)
@@ -28,23 +30,39 @@ $(SAM_VENV)/.installed:
 	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli==$(SAM_CLI_VERSION)
 	touch $@
 
-test: lint typecheck ## Lint, type-check and run every test (sets everything up from nothing)
+# ---------------------------------------------------------------- run it
+
+demo: $(VENV)/.installed ## The twelve operations against loopback Bedrock and PostHog, then the analytics summary
+	$(PY) scripts/demo.py
+
+invoke: $(VENV)/.installed ## One handler, in-process as Lambda runs it: make invoke FN=generateCv [EVENT=file]
+	@test -n "$(FN)" || { echo "usage: make invoke FN=<operation, e.g. generateCv> [EVENT=events/<file>.json]" >&2; exit 2; }
+	$(PY) scripts/invoke.py $(FN) $(if $(EVENT),--event $(EVENT))
+
+# ---------------------------------------------------------------- check it
+
+test: lint typecheck validate ## Lint, type-check, validate the template and run every test
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed ## ruff over the whole tree
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-typecheck: $(VENV)/.installed ## mypy (strict) over the layers
+typecheck: $(VENV)/.installed ## mypy (strict) over the layers, the functions and the stand-ins
 	$(VENV)/bin/mypy
-
-# ---------------------------------------------------------------- infrastructure (template.yaml)
-.PHONY: validate build
 
 validate: $(VENV)/.installed $(SAM_VENV)/.installed ## Lint template.yaml with cfn-lint and sam validate --lint (offline)
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --region eu-west-1
 
+# ---------------------------------------------------------------- ship it
+
 # No container: SAM installs the layers' arm64 wheels with the python3.13 that .python-version selects.
 build: $(SAM_VENV)/.installed ## sam build: the twelve functions and both layers into .aws-sam/build
 	$(SAM) build
+
+deploy: build ## sam deploy with samconfig.toml's ENV (dev by default); needs AWS credentials
+	$(SAM) deploy --config-env $(ENV)
+
+clean: ## Remove build output and the demo's files (keeps the virtual environments)
+	rm -rf .aws-sam out
