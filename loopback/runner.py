@@ -86,24 +86,29 @@ def lambda_environment(spec: FunctionSpec, environ: Mapping[str, str] | None = N
     return env
 
 
-def load_handler(spec: FunctionSpec) -> Handler:
-    """Import the function's module from its task root and return its handler.
+def load_module(spec: FunctionSpec) -> ModuleType:
+    """Import the function's handler module from its task root (once per process).
 
     Each function's module is ``app``; a unique module name lets twelve of them live in one process.
     """
     for path in (spec.folder, *LAYER_DIRS):
         if str(path) not in sys.path:
             sys.path.append(str(path))
-    module_name, _, attribute = spec.handler.rpartition(".")
-    source = spec.folder / f"{module_name.replace('.', '/')}.py"
+    module_name = spec.handler.rpartition(".")[0]
     unique = f"lambda_{spec.name}_{module_name}"
     module: ModuleType | None = sys.modules.get(unique)
     if module is None:
+        source = spec.folder / f"{module_name.replace('.', '/')}.py"
         loader_spec = importlib.util.spec_from_file_location(unique, source)
         if loader_spec is None or loader_spec.loader is None:
             raise ImportError(f"cannot load {source}")
         module = importlib.util.module_from_spec(loader_spec)
         sys.modules[unique] = module
         loader_spec.loader.exec_module(module)
-    handler: Handler = getattr(module, attribute)
+    return module
+
+
+def load_handler(spec: FunctionSpec) -> Handler:
+    """The function's handler, e.g. ``app.lambda_handler``."""
+    handler: Handler = getattr(load_module(spec), spec.handler.rpartition(".")[2])
     return handler
