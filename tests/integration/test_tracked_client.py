@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +24,7 @@ from tracked_bedrock import (
     tracked_invocation,
 )
 
+ROOT = Path(__file__).resolve().parents[2]
 NOVA = "eu.amazon.nova-micro-v1:0"
 CLAUDE = "eu.anthropic.claude-haiku-4-5-20251001-v1:0"
 
@@ -377,3 +382,20 @@ def test_a_retry_that_would_outlive_the_lambda_timeout_is_not_sent(
     props = _one_event(posthog)["properties"]
     assert props["bedrock_retry_attempts"] == 0
     assert props["$ai_is_error"] is True
+
+
+def test_disabled_analytics_never_imports_posthog(bedrock: BedrockStandIn, tmp_path: Path) -> None:
+    # GIVEN a fresh interpreter with no POSTHOG_API_KEY (as a cold Lambda would be)
+    script = (
+        "import sys\n"
+        "from tracked_bedrock import invoke_bedrock, tracked_invocation\n"
+        "with tracked_invocation('parseCvText'):\n"
+        "    assert invoke_bedrock(system_prompt='s', user_content='u')\n"
+        "print('posthog' in sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "POSTHOG_API_KEY"}
+    env["PYTHONPATH"] = os.pathsep.join(str(ROOT / p) for p in ("layer", "domain"))
+    # WHEN it makes a tracked call
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    # THEN the posthog package was never even imported
+    assert done.stdout.strip().splitlines()[-1] == "False"
