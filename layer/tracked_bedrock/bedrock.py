@@ -67,6 +67,11 @@ class InferenceSettings:
     temperature: float | None = None
     top_p: float | None = None
 
+    def camel_case(self) -> dict[str, Any]:
+        """The parameters that are set, named as Converse's ``inferenceConfig`` and Nova's native body name them."""
+        named = (("maxTokens", self.max_tokens), ("temperature", self.temperature), ("topP", self.top_p))
+        return {key: value for key, value in named if value is not None}
+
 
 @overload
 def invoke_bedrock(
@@ -315,15 +320,7 @@ def _transport_error(gen: Generation, exc: BotoCoreError) -> BedrockCallError:
 
 
 def _converse_request(gen: Generation, inference: InferenceSettings) -> dict[str, Any]:
-    config = {
-        key: value
-        for key, value in (
-            ("maxTokens", inference.max_tokens),
-            ("temperature", inference.temperature),
-            ("topP", inference.top_p),
-        )
-        if value is not None
-    }
+    config = inference.camel_case()
     request: dict[str, Any] = {
         "modelId": gen.model_id,
         "system": [{"text": gen.system_prompt}],
@@ -368,15 +365,7 @@ def _native_body(gen: Generation, ref: ModelRef, inference: InferenceSettings) -
     if gen.tool is not None:
         raise SettingsError("structured output needs the Converse API (api='converse')")
     if _native_family(ref) == "nova":
-        config = {
-            key: value
-            for key, value in (
-                ("maxTokens", inference.max_tokens),
-                ("temperature", inference.temperature),
-                ("topP", inference.top_p),
-            )
-            if value is not None
-        }
+        config = inference.camel_case()
         return {
             "schemaVersion": "messages-v1",
             "system": [{"text": gen.system_prompt}],
