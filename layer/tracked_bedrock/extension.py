@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import threading
 import time
 import urllib.request
@@ -23,7 +24,7 @@ from types import FrameType
 from typing import Any
 
 from .delivery import deliver, log_undelivered
-from .invocation import Invocation, set_delivery_path
+from .invocation import IN_HANDLER, Invocation, set_delivery_path
 from .observability import logger
 from .settings import get_settings
 
@@ -46,6 +47,8 @@ class DeliveryExtension:
         self._lock = threading.Condition()
         self._open: dict[str, list[Invocation]] = {}
         self._closed: dict[str, list[Invocation]] = {}
+        # Invocations still running at their deadline: whatever they record afterwards is delivered in the handler.
+        self._expired: set[str] = set()
 
     # -- the delivery path (called from the handler's thread) -----------------------------------------------
     def opened(self, invocation: Invocation) -> None:
@@ -55,13 +58,21 @@ class DeliveryExtension:
     def closed(self, invocation: Invocation) -> None:
         with self._lock:
             request_id = invocation.request_id or ""
+            if request_id in self._expired:
+                self._expired.discard(request_id)
+                late = True
+            else:
+                late = False
             still_open = self._open.get(request_id, [])
             if invocation in still_open:
                 still_open.remove(invocation)
             if not still_open:
                 self._open.pop(request_id, None)
-            self._closed.setdefault(request_id, []).append(invocation)
-            self._lock.notify_all()
+            if not late:
+                self._closed.setdefault(request_id, []).append(invocation)
+                self._lock.notify_all()
+        if late and invocation.events:
+            IN_HANDLER.closed(invocation)
 
     # -- the Extensions API -------------------------------------------------------------------------------
     def register(self) -> None:
@@ -106,8 +117,11 @@ class DeliveryExtension:
         with self._lock:
             # The handler is still running: wait for it, but never past the invocation's deadline.
             self._lock.wait_for(finished, timeout=max(0.0, deadline_epoch_s - time.time() - DEADLINE_MARGIN_S))
-            invocations = self._closed.pop(request_id, []) + self._open.pop(request_id, [])
-        events = [event for invocation in invocations for event in invocation.events]
+            still_running = self._open.pop(request_id, [])
+            if still_running:
+                self._expired.add(request_id)
+            invocations = self._closed.pop(request_id, []) + still_running
+        events = [event for invocation in invocations for event in _take_events(invocation)]
         if events:
             budget = min(get_settings().posthog_delivery_timeout, deadline_epoch_s - time.time() - DEADLINE_MARGIN_S)
             if budget > 0:
@@ -121,18 +135,29 @@ class DeliveryExtension:
             invocations = [inv for group in (*self._closed.values(), *self._open.values()) for inv in group]
             self._closed.clear()
             self._open.clear()
-        events = [event for invocation in invocations for event in invocation.events]
+        events = [event for invocation in invocations for event in _take_events(invocation)]
         if events:
             deliver(events, get_settings(), budget_s)
 
 
+def _take_events(invocation: Invocation) -> list[dict[str, Any]]:
+    """Remove and return the events recorded so far (a running handler may still append more)."""
+    taken = invocation.events[:]
+    del invocation.events[: len(taken)]
+    return taken
+
+
 def _on_sigterm(extension: DeliveryExtension, previous: Any) -> Any:
     def handler(signum: int, frame: FrameType | None) -> None:
+        logger.info("Shutting down: delivering the analytics still held")
         extension.flush_pending(SHUTDOWN_BUDGET_S)
         if callable(previous):
             previous(signum, frame)
         else:
-            raise SystemExit(0)
+            # SystemExit would wait for the runtime client's polling thread, blocked on the Runtime API until
+            # Lambda's SIGKILL: exit now, the environment is going away.
+            sys.stdout.flush()
+            os._exit(0)
 
     return handler
 
