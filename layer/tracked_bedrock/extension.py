@@ -49,6 +49,7 @@ class DeliveryExtension:
         self._closed: dict[str, list[Invocation]] = {}
         # Invocations still running at their deadline: whatever they record afterwards is delivered in the handler.
         self._expired: set[str] = set()
+        self._stopped = False
 
     # -- the delivery path (called from the handler's thread) -----------------------------------------------
     def opened(self, invocation: Invocation) -> None:
@@ -58,11 +59,9 @@ class DeliveryExtension:
     def closed(self, invocation: Invocation) -> None:
         with self._lock:
             request_id = invocation.request_id or ""
-            if request_id in self._expired:
-                self._expired.discard(request_id)
-                late = True
-            else:
-                late = False
+            # Nobody will come for it: the invocation outlived its deadline, or the extension stopped.
+            late = request_id in self._expired or self._stopped
+            self._expired.discard(request_id)
             still_open = self._open.get(request_id, [])
             if invocation in still_open:
                 still_open.remove(invocation)
@@ -105,6 +104,8 @@ class DeliveryExtension:
                     "Delivery extension lost the Extensions API; delivering in handler", extra={"error": repr(exc)}
                 )
                 set_delivery_path(None)
+                with self._lock:
+                    self._stopped = True
                 self.flush_pending(SHUTDOWN_BUDGET_S)
                 return
             if event.get("eventType") == "INVOKE":
