@@ -187,3 +187,24 @@ def test_events_still_held_at_shutdown_are_delivered(monkeypatch: pytest.MonkeyP
         ext.flush_pending(0.5)
         assert [e["uuid"] for e in sink.wait_for(1)] == ["u-1"]
         assert running.events == []
+
+
+def test_when_the_extension_loses_the_api_open_invocations_are_delivered_by_the_handler(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tracked_bedrock.extension import DeliveryExtension
+    from tracked_bedrock.invocation import Invocation as TrackedInvocation
+
+    with PostHogSink() as sink:
+        monkeypatch.setenv("POSTHOG_API_KEY", "phc_x")
+        monkeypatch.setenv("POSTHOG_HOST", sink.host)
+        # GIVEN an invocation opened while the extension was in charge
+        ext = DeliveryExtension("127.0.0.1:9")  # nothing listens there
+        running = TrackedInvocation(operation="parseCvText", request_id="r-2")
+        ext.opened(running)
+        # WHEN the extension loses the Extensions API
+        ext.run()
+        running.events.append({"event": "$ai_generation", "distinct_id": "d", "properties": {}, "uuid": "u-2"})
+        ext.closed(running)
+        # THEN the invocation's events are still delivered, by the handler path
+        assert [e["uuid"] for e in sink.wait_for(1)] == ["u-2"]
