@@ -66,3 +66,9 @@ deploy: build ## sam deploy with samconfig.toml's ENV (dev by default); needs AW
 
 clean: ## Remove build output and the demo's files (keeps the virtual environments)
 	rm -rf .aws-sam out
+
+# ---------------------------------------------------------------- benchmarks (bench/)
+.PHONY: bench
+
+bench: $(VENV)/.installed ## Run the benchmarks (figures, not tests; ~4 min): bench/results/*.json
+	$(PY) bench/run_all.py
