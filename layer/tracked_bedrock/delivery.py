@@ -25,6 +25,7 @@ MAX_BATCH_BYTES = 4 * 1024 * 1024
 # Below this, another attempt cannot finish a round trip: give up and log instead.
 MIN_ATTEMPT_SECONDS = 0.05
 MAX_ATTEMPTS = 2
+LOG_RESERVE_SECONDS = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +111,8 @@ def deliver(events: Sequence[dict[str, Any]], settings: Settings, budget_s: floa
     """
     started = time.monotonic()
     budget = settings.posthog_delivery_timeout if budget_s is None else budget_s
-    deadline = started + budget
+    # Keep a little of the budget for logging what could not be delivered, so the whole stays within it.
+    deadline = started + budget - min(LOG_RESERVE_SECONDS, budget / 10)
     delivered = undelivered = attempts = 0
     last_error: str | None = None
     for batch in _batches(events):

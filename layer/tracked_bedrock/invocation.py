@@ -60,15 +60,16 @@ class Invocation:
                 "error_code": gen.error_code,
             },
         )
-        metrics = new_metrics(gen.operation)
-        metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=gen.input_tokens)
-        metrics.add_metric(name="OutputTokens", unit=MetricUnit.Count, value=gen.output_tokens)
-        metrics.add_metric(name="CostUSD", unit=MetricUnit.NoUnit, value=cost)
-        metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=gen.latency_s * 1000)
-        metrics.add_metric(name="Retries", unit=MetricUnit.Count, value=gen.retry_attempts)
-        metrics.add_metric(name="Errors", unit=MetricUnit.Count, value=int(gen.is_error))
-        metrics.flush_metrics()
         settings = get_settings()
+        if settings.cloudwatch_metrics:
+            metrics = new_metrics(gen.operation)
+            metrics.add_metric(name="InputTokens", unit=MetricUnit.Count, value=gen.input_tokens)
+            metrics.add_metric(name="OutputTokens", unit=MetricUnit.Count, value=gen.output_tokens)
+            metrics.add_metric(name="CostUSD", unit=MetricUnit.NoUnit, value=cost)
+            metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=gen.latency_s * 1000)
+            metrics.add_metric(name="Retries", unit=MetricUnit.Count, value=gen.retry_attempts)
+            metrics.add_metric(name="Errors", unit=MetricUnit.Count, value=int(gen.is_error))
+            metrics.flush_metrics()
         if settings.analytics_enabled:
             self.events.append(generation_event(gen, settings, self.user_id))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -45,6 +45,9 @@ class Settings(BaseModel):
         default_factory=dict, validation_alias=AliasChoices("BEDROCK_PRICES", "bedrock_prices")
     )
 
+    #: Powertools' own switch; when set, the layer does not even build the metrics (they cost ~µs per call).
+    powertools_metrics_disabled: bool = Field(False, alias="POWERTOOLS_METRICS_DISABLED")
+
     @field_validator("posthog_host")
     @classmethod
     def _host_is_http(cls, value: str) -> str:
@@ -69,6 +72,11 @@ class Settings(BaseModel):
         return bool(self.posthog_api_key.strip())
 
     @property
+    def cloudwatch_metrics(self) -> bool:
+        """Whether each call also publishes CloudWatch metrics (EMF)."""
+        return not self.powertools_metrics_disabled
+
+    @cached_property
     def price_book(self) -> PriceBook:
         return PriceBook(self.bedrock_prices)
 

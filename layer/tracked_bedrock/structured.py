@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -45,6 +46,7 @@ def compact_schema(node: Any, defs: dict[str, Any]) -> Any:
     return out
 
 
+@lru_cache(maxsize=64)
 def tool_spec(model: type[BaseModel]) -> dict[str, Any]:
     """The Converse ``toolSpec`` whose input schema is generated from ``model`` (by alias, refs inlined)."""
     schema = model.model_json_schema(by_alias=True)
