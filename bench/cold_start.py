@@ -358,7 +358,7 @@ def function_environment() -> dict[str, str]:
 
     spec = read_functions()[FUNCTION]
     base = common.clean_environment(POSTHOG_API_KEY=common.BENCH_API_KEY)
-    env = common.clean_environment(**lambda_environment(spec, environ=base))
+    env: dict[str, str] = common.clean_environment(**lambda_environment(spec, environ=base))
     env.pop("PYTHONPATH", None)
     return env
 
@@ -402,15 +402,16 @@ def main(argv: list[str] | None = None) -> int:
         report.details["distributions"] = site.build()
         runner = Runner(site, environment, common.ROOT / "functions" / FUNCTION)
         cached, uncompiled, init_bytecode = prepare_caches(runner, work)
-        kinds = {
-            "baseline": {"handler": False, "cache": cached},
-            "handler": {"handler": True, "cache": cached},
-            "handler_layer_uncompiled": {"handler": True, "cache": uncompiled},
+        # kind: (a handler or the baseline, which bytecode cache)
+        kinds: dict[str, tuple[bool, Path]] = {
+            "baseline": (False, cached),
+            "handler": (True, cached),
+            "handler_layer_uncompiled": (True, uncompiled),
         }
         samples: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
         for _ in range(args.runs):
-            for kind, how in kinds.items():
-                samples[kind].append(runner.run(handler=bool(how["handler"]), cache=Path(how["cache"])))
+            for kind, (handler, cache) in kinds.items():
+                samples[kind].append(runner.run(handler=handler, cache=cache))
         rows = parse_importtime(runner.importtime(cached))
         medians = {
             kind: {key: statistics.median(s[key] for s in runs) for key in runs[0]} for kind, runs in samples.items()

@@ -67,7 +67,7 @@ def add_project_paths() -> None:
             sys.path.insert(0, str(path))
 
 
-def clean_environment(base: Mapping[str, str] | None = None, **extra: str) -> dict[str, str]:
+def clean_environment(base: Mapping[str, str] | None = None, /, **extra: str) -> dict[str, str]:
     """``base`` (default: this process's environment) without the layer's variables, plus the bench's."""
     env = {k: v for k, v in (os.environ if base is None else base).items() if k not in LAYER_VARIABLES}
     env.update(BENCH_ENV)

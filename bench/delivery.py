@@ -67,6 +67,18 @@ SCENARIOS: tuple[Scenario, ...] = (
 EVENT_COUNTS = (1, 3)
 
 
+def invocation_close_ms(events: int) -> float:
+    """One tracked invocation making ``events`` Bedrock calls; milliseconds spent ending it (delivery)."""
+    from loopback.context import LambdaContext
+    from tracked_bedrock import invoke_bedrock, tracked_invocation
+
+    with tracked_invocation("benchDelivery", context=LambdaContext(function_name="bench")):
+        for _ in range(events):
+            invoke_bedrock(system_prompt=SYSTEM_PROMPT, user_content=USER_CONTENT, max_tokens=200)
+        body_done = time.perf_counter()
+    return (time.perf_counter() - body_done) * 1000
+
+
 @dataclass
 class Bench:
     """What every section shares: the stand-ins, the report, and helpers to time invocations."""
@@ -88,15 +100,7 @@ class Bench:
         return scenario.quick_runs if self.args.quick else scenario.runs
 
     def invocation_close_ms(self, events: int) -> float:
-        """One tracked invocation making ``events`` Bedrock calls; milliseconds spent ending it (delivery)."""
-        from loopback.context import LambdaContext
-        from tracked_bedrock import invoke_bedrock, tracked_invocation
-
-        with tracked_invocation("benchDelivery", context=LambdaContext(function_name="bench")):
-            for _ in range(events):
-                invoke_bedrock(system_prompt=SYSTEM_PROMPT, user_content=USER_CONTENT, max_tokens=200)
-            body_done = time.perf_counter()
-        return (time.perf_counter() - body_done) * 1000
+        return invocation_close_ms(events)
 
     def run_scenario(
         self, section: str, scenario: Scenario, events: int, measure: Callable[[int], float]
@@ -256,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.first_delivery_child:  # run by Bench.first_delivery_ms, with the stand-ins' addresses in the env
         common.add_project_paths()
         with common.quiet_stdout():
-            close_ms = Bench(args, common.Report(NAME), None, "").invocation_close_ms(1)  # type: ignore[arg-type]
+            close_ms = invocation_close_ms(1)
         print(json.dumps({"close_ms": close_ms}))
         return 0
     sections = [name.strip() for name in args.sections.split(",") if name.strip()]
