@@ -57,9 +57,9 @@ validate: $(VENV)/.installed $(SAM_VENV)/.installed ## Lint template.yaml with c
 
 # ---------------------------------------------------------------- ship it
 
-# No container: SAM installs the layers' arm64 wheels with the python3.13 that .python-version selects.
+# No container. The layers' Makefiles pip-install arm64 wheels and compile bytecode with this Python 3.13.
 build: $(SAM_VENV)/.installed ## sam build: the twelve functions and both layers into .aws-sam/build
-	$(SAM) build
+	PYTHON=$(abspath $(SAM_VENV)/bin/python) $(SAM) build
 
 deploy: build ## sam deploy with samconfig.toml's ENV (dev by default); needs AWS credentials
 	$(SAM) deploy --config-env $(ENV)

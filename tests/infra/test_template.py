@@ -162,8 +162,11 @@ def test_layers_are_built_by_sam_for_the_functions_runtime_and_architecture(temp
         assert layer["Properties"]["ContentUri"] == folder
         assert layer["Properties"]["CompatibleRuntimes"] == [runtime]
         assert layer["Properties"]["CompatibleArchitectures"] == architectures
-        # Without BuildArchitecture, sam build installs x86_64 wheels into an arm64 function's layer.
-        assert layer["Metadata"] == {"BuildMethod": runtime, "BuildArchitecture": architectures[0]}
+        # The layers' Makefiles install the functions' platform and ship bytecode (BuildMethod python3.13 ships none).
+        assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": architectures[0]}
+        makefile = (ROOT / folder / "Makefile").read_text()
+        assert f"build-{layer_id}:" in makefile
+        assert "--invalidation-mode unchecked-hash" in makefile
 
 
 @pytest.mark.parametrize("field", OPERATIONS)
