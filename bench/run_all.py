@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import common
 
-BENCHMARKS = ("tracking_overhead", "delivery", "cold_start", "layer_size")
+BENCHMARKS = ("tracking_overhead", "delivery", "extension_delivery", "cold_start", "layer_size")
 
 
 @dataclass(frozen=True)
