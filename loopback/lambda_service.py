@@ -17,6 +17,7 @@ https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html) in wh
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import signal
@@ -248,10 +249,9 @@ class LambdaService:
                 for key, value in (headers or {}).items():
                     self.send_header(key, value)
                 self.end_headers()
-                try:
+                # The runtime process may be gone (stopped at the end of a test): nobody to answer then.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the runtime process is gone (stopped at the end of a test): nobody to answer
 
             def _body(self) -> bytes:
                 return self.rfile.read(int(self.headers.get("Content-Length") or 0))

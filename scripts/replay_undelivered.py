@@ -26,19 +26,26 @@ UNDELIVERED_KEY = "posthog_undelivered_event"
 BATCH_SIZE = 100
 
 
-def undelivered_events(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
-    """Events found in log lines; a line may carry a prefix (timestamp, request id) before its JSON."""
+def undelivered_events(lines: Iterable[str], unreadable: list[str] | None = None) -> Iterator[dict[str, Any]]:
+    """Events found in log lines; a line may carry a prefix (timestamp, request id) before its JSON.
+
+    Lines that name the key but cannot be read (cut by a log pipeline, say) are appended to ``unreadable``.
+    """
     seen: set[str] = set()
     for line in lines:
+        if UNDELIVERED_KEY not in line:
+            continue
         start = line.find("{")
-        if start < 0 or UNDELIVERED_KEY not in line:
-            continue
         try:
-            record = json.loads(line[start:])
+            record = json.loads(line[start:]) if start >= 0 else None
         except json.JSONDecodeError:
-            continue
+            record = None
         event = record.get(UNDELIVERED_KEY) if isinstance(record, dict) else None
-        if isinstance(event, dict) and event.get("uuid") not in seen:
+        if not isinstance(event, dict):
+            if unreadable is not None:
+                unreadable.append(line.rstrip("\n"))
+            continue
+        if event.get("uuid") not in seen:
             seen.add(str(event.get("uuid")))
             yield event
 
@@ -61,13 +68,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="only count the events found")
     args = parser.parse_args(argv)
     events: list[dict[str, Any]] = []
+    unreadable: list[str] = []
     for name in args.logs:
         stream = sys.stdin if name == "-" else open(name, encoding="utf-8")  # noqa: SIM115
         with stream:
-            events.extend(undelivered_events(stream))
+            events.extend(undelivered_events(stream, unreadable))
     print(f"found {len(events)} undelivered events")
+    for line in unreadable:
+        print(f"could not read an undelivered event from: {line[:200]}", file=sys.stderr)
+    if unreadable:
+        print(f"{len(unreadable)} log lines name an undelivered event but could not be read", file=sys.stderr)
     if args.dry_run or not events:
-        return 0
+        return 1 if unreadable else 0
     api_key = os.environ.get("POSTHOG_API_KEY", "")
     if not api_key:
         print("POSTHOG_API_KEY is not set", file=sys.stderr)
@@ -75,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     host = os.environ.get("POSTHOG_HOST") or "https://eu.i.posthog.com"
     sent = replay(events, api_key, host)
     print(f"replayed {sent} events to {host}")
-    return 0
+    return 1 if unreadable else 0
 
 
 if __name__ == "__main__":

@@ -143,7 +143,8 @@ def generation_properties(gen: Generation, settings: Settings) -> dict[str, Any]
 
 
 def _size(obj: Any) -> int:
-    return len(json.dumps(obj, ensure_ascii=False, default=str).encode())
+    # Measured as the posthog client measures (escaped JSON): the larger figure for non-ASCII text.
+    return len(json.dumps(obj, default=str))
 
 
 def _cut_strings(value: Any, limit: int) -> Any:

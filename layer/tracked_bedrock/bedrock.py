@@ -169,17 +169,22 @@ def _invoke(
         gen = new_generation(user_content)
         with _recorded(invocation, gen):
             _send(gen, ref, inference)
-        if gen.stop_reason in INCOMPLETE_STOP_REASONS or not (gen.output_text or "").strip():
-            raise IncompleteOutputError(gen.stop_reason or "empty answer", max_tokens=inference.max_tokens)
+            if gen.stop_reason in INCOMPLETE_STOP_REASONS or not (gen.output_text or "").strip():
+                incomplete = IncompleteOutputError(gen.stop_reason or "empty answer", max_tokens=inference.max_tokens)
+                # An answer the operation cannot use is an error in PostHog too, not only a stop reason.
+                gen.error, gen.error_code, gen.error_retryable = str(incomplete), incomplete.error_type, False
+                raise incomplete
         return gen.output_text or ""
 
     spec = tool_spec(output_model)
     content = user_content
     errors: list[str] = []
+    calls = 0
     for attempt in (1, 2):
         if attempt == 2 and not _time_for_another_call(invocation, inference):
-            errors.append("no time left in the invocation for a corrective attempt")
+            errors.insert(0, "no time left in the invocation for a corrective attempt")
             break
+        calls = attempt
         gen = new_generation(content, spec, attempt)
         with _recorded(invocation, gen):
             _send(gen, ref, inference)
@@ -192,7 +197,8 @@ def _invoke(
         cut = " Your answer was cut off by the token limit: be more concise." if gen.stop_reason == "max_tokens" else ""
         content = user_content + FEEDBACK.format(errors="\n".join(errors[:20]), tool=spec["name"], cut=cut)
     raise StructuredOutputError(
-        f"the model's answer did not match {output_model.__name__} after 2 attempts: {'; '.join(errors[:5])}",
+        f"the model's answer did not match {output_model.__name__} after {calls} attempt{'s' if calls > 1 else ''}: "
+        f"{'; '.join(errors[:5])}",
         validation_errors=errors,
     )
 

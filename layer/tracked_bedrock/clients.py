@@ -20,17 +20,23 @@ def _count_attempt(**_: Any) -> None:
 
 
 def _guard_deadline(**_: Any) -> None:
-    # botocore retries a read timeout (20 s by default) without knowing Lambda's timeout (25 s): a retry started
-    # that late would be killed mid-call, with no event sent. Stop before sending when too little time is left
-    # to also deliver the analytics.
+    # botocore retries a read timeout (20 s by default) without knowing Lambda's timeout (25 s): a retry that
+    # cannot finish before it would be killed mid-call, with no typed error and no event. So a retry is sent only
+    # when a whole read timeout still fits, and any attempt only when the analytics can still be delivered.
     from .errors import DeadlineError
     from .invocation import current_invocation
 
     invocation = current_invocation()
     left = invocation.seconds_left() if invocation is not None else None
-    reserve = get_settings().posthog_delivery_timeout + DEADLINE_RESERVE_SECONDS
-    if left is not None and left < reserve:
-        raise DeadlineError(f"{left:.1f} s left before the Lambda timeout, {reserve:.1f} s needed")
+    if left is None:
+        return
+    settings = get_settings()
+    reserve = settings.posthog_delivery_timeout + DEADLINE_RESERVE_SECONDS
+    is_retry = http_attempts.get() > 0
+    needed = reserve + (settings.bedrock_read_timeout if is_retry else 0.0)
+    if left < needed:
+        attempt = "a retry" if is_retry else "the call"
+        raise DeadlineError(f"{left:.1f} s left before the Lambda timeout, {needed:.1f} s needed for {attempt}")
 
 
 @lru_cache(maxsize=1)

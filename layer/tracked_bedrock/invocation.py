@@ -31,6 +31,7 @@ class Invocation:
     operation: str
     user_id: str | None = None
     request_id: str | None = None
+    function_name: str | None = None
     #: time.monotonic() value at which Lambda will stop the invocation, when known.
     deadline: float | None = None
     trace_id: str = field(default_factory=lambda: str(uuid.uuid4()))
@@ -47,7 +48,10 @@ class Invocation:
         cost = gen.cost.total_usd if gen.cost else 0.0
         logger.info(
             "Bedrock call",
+            # Named per line, not only by Powertools' logger-wide keys, which threads running side by side share.
             extra={
+                "function_request_id": self.request_id,
+                "function_name": self.function_name,
                 "operation": gen.operation,
                 "ai_trace_id": gen.trace_id,
                 "model_id": gen.model_id,
@@ -126,12 +130,16 @@ def tracked_invocation(
     Given the Lambda ``context``, the request id and the deadline come from it.
     """
     deadline = None
+    function_name = None
     if context is not None:
         request_id = request_id or getattr(context, "aws_request_id", None)
+        function_name = getattr(context, "function_name", None)
         remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
         if callable(remaining_ms):
             deadline = time.monotonic() + remaining_ms() / 1000
-    invocation = Invocation(operation=operation, user_id=user_id, request_id=request_id, deadline=deadline)
+    invocation = Invocation(
+        operation=operation, user_id=user_id, request_id=request_id, function_name=function_name, deadline=deadline
+    )
     # Invocations without a Lambda request id (scripts, tests) cannot be matched by the extension.
     path = _path if request_id is not None else IN_HANDLER
     _notify(path.opened, invocation)

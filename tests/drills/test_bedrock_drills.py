@@ -235,11 +235,6 @@ def test_a_retry_that_would_outlive_the_lambda_timeout_is_not_sent(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="clients.py:31-32 _guard_deadline only keeps the delivery budget + 1 s in reserve, not the read timeout the "
-    "attempt may take: with 20 s reads in a 25 s Lambda, the retry after a first timeout is sent with ~5 s left",
-)
 def test_a_retry_that_cannot_finish_before_the_lambda_timeout_is_not_sent(
     bedrock: BedrockStandIn, posthog: PostHogSink, monkeypatch: pytest.MonkeyPatch, quick_retries: int
 ) -> None:
@@ -273,10 +268,6 @@ def test_no_corrective_attempt_without_time_for_it(bedrock: BedrockStandIn, post
     assert "output_validation_error" in event["properties"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bedrock.py:195 says 'after 2 attempts' even when the deadline guard stopped after the first one",
-)
 def test_the_structured_error_counts_the_attempts_really_made(bedrock: BedrockStandIn, posthog: PostHogSink) -> None:
     # GIVEN a malformed first answer and too little time for a corrective call
     bedrock.inject_malformed()

@@ -173,11 +173,6 @@ class _EmittedLines(logging.Handler):
         self.lines.append(json.loads(logger.registered_formatter.format(record)))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="handler.py:62 @logger.inject_lambda_context appends request id / function name to the logger-global "
-    "formatter, so concurrent invocations in threads stamp each other's ids on their log lines",
-)
 def test_each_log_line_of_concurrent_invocations_names_its_own_invocation(
     bedrock: BedrockStandIn, posthog: PostHogSink
 ) -> None:
