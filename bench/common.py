@@ -27,22 +27,14 @@ RESULTS = ROOT / "bench" / "results"
 PYTHON = sys.executable
 # Where Lambda puts the layers' and the function's code: the task root first, then the layers.
 PROJECT_PATHS = (ROOT, ROOT / "layer", ROOT / "domain")
+sys.path[:0] = [str(path) for path in PROJECT_PATHS if str(path) not in sys.path]
 
-# Every variable the layer reads (as in tests/conftest.py), so a developer's shell never leaks into a figure.
+from tracked_bedrock.settings import ENVIRONMENT_VARIABLES  # noqa: E402
+
+# Every variable the layer reads, and the AWS ones that could point boto3 elsewhere, so a developer's shell never
+# leaks into a figure (the same list as tests/conftest.py).
 LAYER_VARIABLES = (
-    "MODEL_ID",
-    "POSTHOG_API_KEY",
-    "POSTHOG_HOST",
-    "POSTHOG_DISTINCT_ID",
-    "POSTHOG_PRIVACY_MODE",
-    "POSTHOG_DELIVERY_TIMEOUT",
-    "POSTHOG_DELIVERY_EXTENSION",
-    "BEDROCK_READ_TIMEOUT",
-    "BEDROCK_CONNECT_TIMEOUT",
-    "BEDROCK_MAX_ATTEMPTS",
-    "BEDROCK_RETRY_MODE",
-    "BEDROCK_PRICES",
-    "AWS_LAMBDA_RUNTIME_API",
+    *ENVIRONMENT_VARIABLES,
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
     "AWS_PROFILE",

@@ -15,23 +15,12 @@ from tracked_bedrock import extension
 from tracked_bedrock.clients import bedrock_client
 from tracked_bedrock.delivery import UNDELIVERED_KEY
 from tracked_bedrock.observability import logger
-from tracked_bedrock.settings import get_settings
+from tracked_bedrock.settings import ENVIRONMENT_VARIABLES, get_settings
 
-# Every variable the layer reads, so a developer's shell never leaks into a test.
+# Every variable the layer reads, and the AWS ones that could point boto3 elsewhere, so a developer's shell never
+# leaks into a test.
 LAYER_VARIABLES = (
-    "MODEL_ID",
-    "POSTHOG_API_KEY",
-    "POSTHOG_HOST",
-    "POSTHOG_DISTINCT_ID",
-    "POSTHOG_PRIVACY_MODE",
-    "POSTHOG_DELIVERY_TIMEOUT",
-    "POSTHOG_DELIVERY_EXTENSION",
-    "BEDROCK_READ_TIMEOUT",
-    "BEDROCK_CONNECT_TIMEOUT",
-    "BEDROCK_MAX_ATTEMPTS",
-    "BEDROCK_RETRY_MODE",
-    "BEDROCK_PRICES",
-    "AWS_LAMBDA_RUNTIME_API",
+    *ENVIRONMENT_VARIABLES,
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
     "AWS_PROFILE",

@@ -7,7 +7,7 @@ import os
 from functools import cached_property, lru_cache
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import SettingsError
 from .pricing import ModelPrice, PriceBook
@@ -41,9 +41,7 @@ class Settings(BaseModel):
     bedrock_retry_mode: Literal["standard", "adaptive", "legacy"] = Field("standard", alias="BEDROCK_RETRY_MODE")
     #: JSON object: model id (full, or base id without prefix) -> {"input", "output", "cache_read", "cache_write"}
     #: in USD per 1M tokens.
-    bedrock_prices: dict[str, ModelPrice] = Field(
-        default_factory=dict, validation_alias=AliasChoices("BEDROCK_PRICES", "bedrock_prices")
-    )
+    bedrock_prices: dict[str, ModelPrice] = Field(default_factory=dict, alias="BEDROCK_PRICES")
 
     #: Powertools' own switch; when set, the layer does not even build the metrics (they cost ~µs per call).
     powertools_metrics_disabled: bool = Field(False, alias="POWERTOOLS_METRICS_DISABLED")
@@ -91,6 +89,13 @@ class Settings(BaseModel):
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(str(part) for part in err['loc'])}: {err['msg']}" for err in exc.errors())
             raise SettingsError(f"invalid environment: {problems}") from None
+
+
+#: Every environment variable the layer reads (scripts and tests clear them to start from the defaults).
+ENVIRONMENT_VARIABLES: tuple[str, ...] = (
+    *(str(field.alias or name) for name, field in Settings.model_fields.items()),
+    "AWS_LAMBDA_RUNTIME_API",  # read by the extension to decide whether it can register
+)
 
 
 @lru_cache(maxsize=1)

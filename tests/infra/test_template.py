@@ -17,26 +17,14 @@ from typing import Any
 import pytest
 from cfnlint.decode import cfn_yaml
 
+from tests.operations import OPERATIONS
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
 SAMCONFIG_PATH = ROOT / "samconfig.toml"
 SCHEMA_PATH = ROOT / "schema.graphql"
 
 #: GraphQL field of type Query -> its function's folder under functions/.
-OPERATIONS: dict[str, str] = {
-    "parseCvText": "parse_cv_text",
-    "extractExperienceBlocks": "extract_experience_blocks",
-    "generateStarStory": "generate_star_story",
-    "generateAchievementsAndKpis": "generate_achievements_and_kpis",
-    "generatePersonalCanvas": "generate_personal_canvas",
-    "generateCv": "generate_cv",
-    "parseJobDescription": "parse_job_description",
-    "analyzeCompanyInfo": "analyze_company_info",
-    "generateCompanyCanvas": "generate_company_canvas",
-    "generateMatchingSummary": "generate_matching_summary",
-    "generateSpeech": "generate_speech",
-    "generateCoverLetter": "generate_cover_letter",
-}
 #: Layer logical id -> its source folder.
 LAYERS: dict[str, str] = {"TrackedBedrockLayer": "layer/", "CvDomainLayer": "domain/"}
 #: Environment variables every function needs, and where their values come from.

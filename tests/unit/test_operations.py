@@ -23,23 +23,10 @@ from pydantic import BaseModel
 import cv_domain
 import tracked_bedrock
 from cv_domain import DATA_RULES, MAX_CV_JSON_CHARS, GeneratedDocument
+from tests.operations import OPERATIONS
 from tracked_bedrock import InvalidInputError
 
 ROOT = Path(__file__).resolve().parents[2]
-OPERATIONS = {
-    "parseCvText": "parse_cv_text",
-    "extractExperienceBlocks": "extract_experience_blocks",
-    "generateStarStory": "generate_star_story",
-    "generateAchievementsAndKpis": "generate_achievements_and_kpis",
-    "generatePersonalCanvas": "generate_personal_canvas",
-    "generateCv": "generate_cv",
-    "parseJobDescription": "parse_job_description",
-    "analyzeCompanyInfo": "analyze_company_info",
-    "generateCompanyCanvas": "generate_company_canvas",
-    "generateMatchingSummary": "generate_matching_summary",
-    "generateSpeech": "generate_speech",
-    "generateCoverLetter": "generate_cover_letter",
-}
 # Nova Micro writes ~150-250 tokens/s: 3,000 tokens stay inside Bedrock's 20 s read timeout and AppSync's 30 s.
 MAX_TOKENS_CEILING = 3000
 DATA_BLOCK = re.compile(r"<<<(?P<label>[^<>\n]+)>>>\n.*?\n<<<end of (?P=label)>>>", re.DOTALL)
