@@ -115,9 +115,11 @@ class DeliveryExtension:
         def finished() -> bool:
             return request_id in self._closed and request_id not in self._open
 
+        # The handler is still running: wait for it, but stop in time to deliver what it recorded before the
+        # invocation's deadline (Lambda stops everything there).
+        give_up_at = deadline_epoch_s - DEADLINE_MARGIN_S - get_settings().posthog_delivery_timeout
         with self._lock:
-            # The handler is still running: wait for it, but never past the invocation's deadline.
-            self._lock.wait_for(finished, timeout=max(0.0, deadline_epoch_s - time.time() - DEADLINE_MARGIN_S))
+            self._lock.wait_for(finished, timeout=max(0.0, give_up_at - time.time()))
             still_running = self._open.pop(request_id, [])
             if still_running:
                 self._expired.add(request_id)

@@ -208,3 +208,59 @@ def test_when_the_extension_loses_the_api_open_invocations_are_delivered_by_the_
         ext.closed(running)
         # THEN the invocation's events are still delivered, by the handler path
         assert [e["uuid"] for e in sink.wait_for(1)] == ["u-2"]
+
+
+HANDLER_THAT_OUTLIVES_ITS_DEADLINE = """
+from tracked_bedrock import invoke_bedrock, track_invocation
+
+
+@track_invocation("slowOperation")
+def lambda_handler(event, context):
+    first = invoke_bedrock(system_prompt="s", user_content="first call")
+    second = invoke_bedrock(system_prompt="s", user_content="second call, slow")  # still running at the deadline
+    return {"first": first, "second": second}
+"""
+
+
+def test_events_of_an_invocation_still_running_at_its_deadline_are_not_lost(tmp_path: Path) -> None:
+    # GIVEN a handler whose second Bedrock call outlives the invocation's 2 s deadline
+    task_root = tmp_path / "task"
+    task_root.mkdir()
+    (task_root / "app.py").write_text(HANDLER_THAT_OUTLIVES_ITS_DEADLINE)
+    with ExitStack() as stack:
+        bedrock = stack.enter_context(BedrockStandIn())
+        sink = stack.enter_context(PostHogSink())
+        service = stack.enter_context(LambdaService())
+        stack.enter_context(
+            RuntimeProcess(
+                service,
+                task_root,
+                python_paths=[ROOT / "layer", ROOT / "domain"],
+                env={
+                    "AWS_ACCESS_KEY_ID": "testing",
+                    "AWS_SECRET_ACCESS_KEY": "testing",
+                    "AWS_DEFAULT_REGION": "eu-west-1",
+                    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": bedrock.endpoint_url,
+                    "POSTHOG_API_KEY": "phc_x",
+                    "POSTHOG_HOST": sink.host,
+                    "POSTHOG_DELIVERY_TIMEOUT": "0.3",
+                },
+                log_path=tmp_path / "runtime.log",
+            )
+        )
+        service.invoke({}, timeout_s=30).wait_complete(30)  # cold start out of the way
+        sink.reset()
+        bedrock.reset()
+        bedrock.inject_delay(0.0)  # first call: at once
+        bedrock.inject_delay(3.5)  # second call: past the deadline
+        # WHEN the invocation runs with a 2 s timeout
+        invocation = service.invoke({}, timeout_s=30, function_timeout_s=2.0)
+        # THEN the first call's event was delivered at the deadline, before the handler had even returned
+        assert invocation.responded_at is not None
+        (early,) = [e for e in sink.events if "first call" in str(e["properties"].get("$ai_input"))]
+        assert early["received_at"] < invocation.responded_at
+        assert early["received_at"] < invocation.queued_at + 2.0
+        # and the late call's event still arrives (in Lambda the process would be stopped; nothing else is lost)
+        late = sink.wait_for(2, timeout=5)
+        assert {e["uuid"] for e in late} >= {early["uuid"]}
+        assert len(late) == 2
