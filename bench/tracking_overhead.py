@@ -488,13 +488,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=30, help="untimed rounds first (default 30)")
     parser.add_argument("--repeat", type=int, default=3000, help="runs of each in-process timing (default 3000)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 30 calls, 300 in-process runs")
+    parser.add_argument(
+        "--metrics-off",
+        action="store_true",
+        help="as the template deploys by default (POWERTOOLS_METRICS_DISABLED=true); results in <name>_metrics_off",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.calls, args.warmup, args.repeat = 30, 5, 300
 
     # The host is never contacted: events are dropped by the delivery path below.
     common.prepare_environment(POSTHOG_API_KEY=common.BENCH_API_KEY, POSTHOG_HOST="http://127.0.0.1:9")
-    report = common.Report(NAME, quick=args.quick)
+    if args.metrics_off:
+        os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    report = common.Report(f"{NAME}_metrics_off" if args.metrics_off else NAME, quick=args.quick)
     report.details["config"] = {
         "calls_per_variant": args.calls,
         "warmup_rounds": args.warmup,
