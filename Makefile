@@ -22,7 +22,7 @@ $(VENV)/.installed: requirements-dev.txt layer/requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-venv: $(VENV)/.installed ## Create the project's virtual environment (Python $(PYTHON_VERSION))
+venv: $(VENV)/.installed ## Create the project's virtual environment (the Python of .python-version)
 
 # The SAM CLI pins boto3 and friends exactly, so it lives in its own environment.
 $(SAM_VENV)/.installed:
