@@ -14,12 +14,11 @@ from .errors import (
     StructuredOutputError,
     TrackedBedrockError,
 )
-from .handler import DATA_RULE, appsync_operation, as_data, validate_arguments
+from .handler import appsync_operation, as_data, validate_arguments
 from .invocation import current_invocation, track_invocation, tracked_invocation
 from .settings import Settings, get_settings
 
 __all__ = [
-    "DATA_RULE",
     "BedrockCallError",
     "DeadlineError",
     "IncompleteOutputError",
