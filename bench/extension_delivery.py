@@ -27,7 +27,7 @@ common.add_project_paths()
 from loopback.bedrock import BedrockStandIn  # noqa: E402
 from loopback.lambda_service import LambdaService, RuntimeProcess  # noqa: E402
 from loopback.posthog import PostHogSink  # noqa: E402
-from loopback.runner import lambda_environment, read_functions  # noqa: E402
+from loopback.runner import lambda_environment, loopback_environment, read_functions  # noqa: E402
 
 SCENARIOS: dict[str, dict[str, Any]] = {
     "healthy": {"mode": "ok"},
@@ -44,13 +44,7 @@ def _environment(
     service = stack.enter_context(LambdaService())
     env = {
         **lambda_environment(spec, environ={}),
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_REGION": "eu-west-1",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": bedrock.endpoint_url,
-        "POSTHOG_API_KEY": "phc_bench",
-        "POSTHOG_HOST": sink.host,
+        **loopback_environment(bedrock_url=bedrock.endpoint_url, posthog_host=sink.host),
         "POSTHOG_DELIVERY_EXTENSION": "true" if extension else "false",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }

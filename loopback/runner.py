@@ -86,6 +86,26 @@ def lambda_environment(spec: FunctionSpec, environ: Mapping[str, str] | None = N
     return env
 
 
+def loopback_environment(*, bedrock_url: str | None = None, posthog_host: str | None = None) -> dict[str, str]:
+    """The variables that point a process at the stand-ins: throwaway credentials, a region and the endpoint for
+    the Bedrock stand-in; a throwaway project key and the host for the PostHog stand-in."""
+    env: dict[str, str] = {}
+    if bedrock_url is not None:
+        region = os.environ.get("AWS_REGION", "eu-west-1")
+        env.update(
+            {
+                "AWS_ACCESS_KEY_ID": "loopback",
+                "AWS_SECRET_ACCESS_KEY": "loopback",
+                "AWS_REGION": region,
+                "AWS_DEFAULT_REGION": region,
+                "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": bedrock_url,
+            }
+        )
+    if posthog_host is not None:
+        env.update({"POSTHOG_API_KEY": "phc_loopback", "POSTHOG_HOST": posthog_host})
+    return env
+
+
 def load_module(spec: FunctionSpec) -> ModuleType:
     """Import the function's handler module from its task root (once per process).
 

@@ -27,7 +27,7 @@ from graphql import build_schema  # noqa: E402
 from loopback.appsync import AppSyncOffline, query_for  # noqa: E402
 from loopback.bedrock import BedrockStandIn  # noqa: E402
 from loopback.posthog import PostHogSink  # noqa: E402
-from loopback.runner import lambda_environment, load_handler, read_functions, snake_case  # noqa: E402
+from loopback.runner import lambda_environment, load_handler, loopback_environment, read_functions, snake_case  # noqa: E402
 
 SCHEMA = ROOT / "schema.graphql"
 EVENTS = ROOT / "events"
@@ -165,15 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     with BedrockStandIn(latency=0.02) as bedrock, PostHogSink(events_path=events_log) as sink:
         # What a deployed function gets from the template, pointed at the stand-ins, with throwaway credentials.
         os.environ.update(lambda_environment(next(iter(specs.values())), environ={}))
+        os.environ.update(loopback_environment(bedrock_url=bedrock.endpoint_url, posthog_host=sink.host))
         os.environ.update(
             {
-                "AWS_ACCESS_KEY_ID": "demo",
-                "AWS_SECRET_ACCESS_KEY": "demo",
-                "AWS_REGION": "eu-west-1",
-                "AWS_DEFAULT_REGION": "eu-west-1",
-                "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": bedrock.endpoint_url,
-                "POSTHOG_API_KEY": "phc_local_demo",
-                "POSTHOG_HOST": sink.host,
                 # The demo's own lines tell the story: no INFO logs, no CloudWatch EMF metrics on stdout.
                 "POWERTOOLS_LOG_LEVEL": "WARNING",
                 "POWERTOOLS_METRICS_DISABLED": "true",

@@ -23,7 +23,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "layer"), str(ROOT / "domain")]
 from loopback.bedrock import BedrockStandIn  # noqa: E402
 from loopback.context import LambdaContext  # noqa: E402
 from loopback.posthog import PostHogSink  # noqa: E402
-from loopback.runner import lambda_environment, load_handler, read_functions, snake_case  # noqa: E402
+from loopback.runner import lambda_environment, load_handler, loopback_environment, read_functions, snake_case  # noqa: E402
 
 
 def camel_case(folder: str) -> str:
@@ -66,22 +66,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Bedrock: real, model {env['MODEL_ID']} in {os.environ.get('AWS_REGION', 'the default region')}")
         else:
             bedrock = stack.enter_context(BedrockStandIn())
-            env.update(
-                {
-                    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": bedrock.endpoint_url,
-                    "AWS_ACCESS_KEY_ID": "local",
-                    "AWS_SECRET_ACCESS_KEY": "local",
-                    "AWS_REGION": os.environ.get("AWS_REGION", "eu-west-1"),
-                    "AWS_DEFAULT_REGION": os.environ.get("AWS_REGION", "eu-west-1"),
-                }
-            )
+            env.update(loopback_environment(bedrock_url=bedrock.endpoint_url))
             print(f"Bedrock: loopback stand-in at {bedrock.endpoint_url} (set MODEL_ID and AWS credentials for real)")
         sink = None
         if os.environ.get("POSTHOG_API_KEY"):
             print(f"PostHog: {env['POSTHOG_HOST']}")
         else:
             sink = stack.enter_context(PostHogSink())
-            env.update({"POSTHOG_API_KEY": "phc_local_invoke", "POSTHOG_HOST": sink.host})
+            env.update(loopback_environment(posthog_host=sink.host))
             print(f"PostHog: loopback stand-in at {sink.host} (set POSTHOG_API_KEY for your project)")
         os.environ.update(env)
 

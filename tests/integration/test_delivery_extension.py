@@ -14,7 +14,7 @@ import pytest
 from loopback.bedrock import BedrockStandIn
 from loopback.lambda_service import Invocation, LambdaService, RuntimeProcess
 from loopback.posthog import PostHogSink
-from loopback.runner import lambda_environment, read_functions
+from loopback.runner import lambda_environment, loopback_environment, read_functions
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = read_functions()["parse_cv_text"]
@@ -30,13 +30,7 @@ class Environment:
         self.service = stack.enter_context(LambdaService())
         variables = {
             **lambda_environment(SPEC, environ={}),
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_REGION": "eu-west-1",
-            "AWS_DEFAULT_REGION": "eu-west-1",
-            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": self.bedrock.endpoint_url,
-            "POSTHOG_API_KEY": "phc_extension_test",
-            "POSTHOG_HOST": self.sink.host,
+            **loopback_environment(bedrock_url=self.bedrock.endpoint_url, posthog_host=self.sink.host),
             **env,
         }
         self.runtime = stack.enter_context(
@@ -237,12 +231,7 @@ def test_events_of_an_invocation_still_running_at_its_deadline_are_not_lost(tmp_
                 task_root,
                 python_paths=[ROOT / "layer", ROOT / "domain"],
                 env={
-                    "AWS_ACCESS_KEY_ID": "testing",
-                    "AWS_SECRET_ACCESS_KEY": "testing",
-                    "AWS_DEFAULT_REGION": "eu-west-1",
-                    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": bedrock.endpoint_url,
-                    "POSTHOG_API_KEY": "phc_x",
-                    "POSTHOG_HOST": sink.host,
+                    **loopback_environment(bedrock_url=bedrock.endpoint_url, posthog_host=sink.host),
                     "POSTHOG_DELIVERY_TIMEOUT": "0.3",
                 },
                 log_path=tmp_path / "runtime.log",
