@@ -745,6 +745,8 @@ def _error_reply(rejection: _Rejection, request_id: str) -> _Reply:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog (5) drops connection attempts of concurrent clients: ~1 s SYN retransmits.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], standin: BedrockStandIn) -> None:
         self.standin = standin

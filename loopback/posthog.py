@@ -147,6 +147,9 @@ class _CaptureServer(ThreadingHTTPServer):
     daemon_threads = True
     # Stopping must never wait for a held (`hang`) request; the sink wakes those itself.
     block_on_close = False
+    # socketserver's default backlog is 5: with more concurrent clients than that, a connection attempt whose SYN
+    # is dropped waits ~1 s for the retransmit, which looked like a PostHog timeout in the concurrency drills.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], sink: PostHogSink) -> None:
         self.sink = sink
