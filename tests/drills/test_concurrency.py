@@ -152,14 +152,23 @@ def test_concurrent_invocations_with_posthog_failing_each_log_their_own_events(
     assert len(bedrock.requests) == len(runs)
     logged = undelivered_from_logs(caplog)
     _check_attribution(runs, logged)
-    # and PostHog, once it answers again, gets at most those very events (held requests land late)
+    # and PostHog, once it answers again, gets at most those very events: every request it held lands late.
+    # (Which POSTs reach a hanging sink before the layer gives up on them is a race on a loaded machine: the
+    # property is about the requests the sink did hold, not about all 40.)
+    held = {uuid for request in posthog.requests if request["mode"] == "hang" for uuid in request["uuids"]}
     posthog.set_mode("ok")
     if mode == "hang":
-        wait_for_uuids(posthog, {e["uuid"] for e in logged})
+        assert held
+        wait_for_uuids(posthog, held)
     time.sleep(0.1)
     by_uuid = {e["uuid"]: e for e in logged}
     assert all(as_sent(event) == by_uuid[event["uuid"]] for event in posthog.events)
-    assert len(posthog.events) == (len(logged) if mode == "hang" else 0)
+    assert len({event["uuid"] for event in posthog.events}) == len(posthog.events)
+    if mode == "hang":
+        assert held <= {event["uuid"] for event in posthog.events}
+        assert len(posthog.events) <= len(logged)
+    else:
+        assert posthog.events == []
 
 
 class _EmittedLines(logging.Handler):
