@@ -6,6 +6,8 @@ import contextvars
 from functools import lru_cache
 from typing import Any
 
+from .errors import DeadlineError
+from .invocation import current_invocation
 from .settings import get_settings
 
 # Attempts botocore made for the current call, counted by an event hook: errors raised before any response
@@ -23,9 +25,6 @@ def _guard_deadline(**_: Any) -> None:
     # botocore retries a read timeout (20 s by default) without knowing Lambda's timeout (25 s): a retry that
     # cannot finish before it would be killed mid-call, with no typed error and no event. So a retry is sent only
     # when a whole read timeout still fits, and any attempt only when the analytics can still be delivered.
-    from .errors import DeadlineError
-    from .invocation import current_invocation
-
     invocation = current_invocation()
     left = invocation.seconds_left() if invocation is not None else None
     if left is None:
